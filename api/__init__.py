@@ -1,0 +1,1 @@
+"""FastAPI layer: customer channels, the conversation router and the business REST API."""
