@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.model_registry import load_all_models
 from backend.settings import get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -54,6 +55,8 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    # Every capability's tables must be mapped before the first query resolves relationships.
+    load_all_models()
     # expire_on_commit=False: services return ORM objects that callers read after the commit.
     return sessionmaker(bind=engine, expire_on_commit=False)
 

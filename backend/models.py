@@ -291,6 +291,18 @@ class IdentityVerification(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+# ---------------------------------------------------------------- numbering
+
+
+class NumberSequence(Base):
+    """Daily counter behind work-order and application numbers (backend.services.numbering)."""
+
+    __tablename__ = "number_sequences"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)  # YYYYMMDD, Asia/Shanghai
+    last: Mapped[int] = mapped_column(Integer)
+
+
 # ---------------------------------------------------------------- audit chain
 
 

@@ -30,6 +30,7 @@ from backend.models import (
     Ticket,
 )
 from backend.services.accounts import normalise_account_no
+from backend.services.numbering import issue_number
 from backend.settings import get_settings
 from backend.tariff_engine import TariffBook, TariffNotConfigured, bill_for, load_tariffs
 
@@ -165,12 +166,12 @@ def _add_customer(
         )
         bills += 1
 
-    for number, application in enumerate(entry.get("applications") or [], start=1):
+    for application in entry.get("applications") or []:
         submitted = now - timedelta(days=int(application["submitted_days_ago"]))
         status = application["status"]
         session.add(
             ServiceApplication(
-                application_no=f"SQ{submitted.astimezone(LOCAL_TZ):%Y%m%d}{serial:04d}{number:02d}",
+                application_no=issue_number(session, submitted),
                 account_id=account.id,
                 business_type=application["business_type"],
                 address=application.get("for_address") or entry["address"],
@@ -180,11 +181,11 @@ def _add_customer(
                 submitted_at=submitted,
             )
         )
-    for number, ticket in enumerate(entry.get("tickets") or [], start=1):
+    for ticket in entry.get("tickets") or []:
         created = now - timedelta(days=int(ticket["created_days_ago"]))
         session.add(
             Ticket(
-                ticket_no=f"GD{created.astimezone(LOCAL_TZ):%Y%m%d}{serial:04d}{number:02d}",
+                ticket_no=issue_number(session, created),
                 kind=ticket["kind"],
                 category=ticket["category"],
                 account_id=account.id,

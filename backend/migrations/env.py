@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from backend.db import make_engine
+from backend.model_registry import load_all_models
 from backend.models import Base
 from backend.settings import get_settings
 
@@ -16,6 +17,7 @@ config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
+load_all_models()
 target_metadata = Base.metadata
 
 

@@ -69,6 +69,12 @@ def _drop_audit_triggers() -> None:
 
 def upgrade() -> None:
     op.create_table(
+        "number_sequences",
+        sa.Column("day", sa.String(length=8), nullable=False),
+        sa.Column("last", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("day", name=op.f("pk_number_sequences")),
+    )
+    op.create_table(
         "active_faults",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("area", sa.String(length=64), nullable=False),
@@ -352,6 +358,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     _drop_audit_triggers()
+    op.drop_table("number_sequences")
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tickets_conversation_id"))
         batch_op.drop_index(batch_op.f("ix_tickets_account_id"))
