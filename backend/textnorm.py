@@ -10,7 +10,7 @@
 5. `collapse_fillers`       "嗯嗯嗯" -> "嗯", "那个那个" -> "那个" (fillers are collapsed, never deleted:
                             a lone 嗯 can be the user's "yes").
 6. `chinese_numerals_to_digits`  digit-by-digit readings (幺三八…), and positional numbers
-                            (四十五, 十二) only in front of a unit word (块/元/度/月/号/日/点/组/天/户…).
+                            (四十五, 十二) only in front of a unit word (块/元/度/月/号/日/点/组/户…).
 7. `join_digit_groups`      "138 0373 1234" -> "13803731234" (see its docstring for the rule).
 8. `correct_asr_homophones` 点费 -> 电费, 条闸 -> 跳闸 … by toneless pinyin against
                             config/asr_lexicon.yml; if it changed anything, 6-8 run again (a fix
@@ -190,8 +190,10 @@ _COUNTED_BY = frozenset("组档个天月号楼栋户次年岁块元度家人点"
 _POSITIONAL_SPAN = re.compile("[零〇一二三四五六七八九两十百千万]+")
 # Units after which a positional number is a quantity, date or time; longest first.
 _UNITS = ("千瓦时", "千伏安", "千瓦", "千伏", "块", "元", "毛", "角", "度", "月", "号", "日", "点",
-          "组", "天", "户", "瓦", "伏")  # fmt: skip
-_UNITS_ALLOWING_DUO = frozenset("块元度天户")  # 二十多块 -> 20多块
+          "组", "户", "瓦", "伏")  # fmt: skip
+# 天 is deliberately no unit: durations (报修三天了, 这两天) are not number-like spans, and
+# turning them into digits made the NLU read the digit as an account number.
+_UNITS_ALLOWING_DUO = frozenset("块元度户")  # 二十多块 -> 20多块
 # Characters that make a word with a preceding 一 (统一, 万一, 第一, 唯一 ...): that 一 is no number.
 _FORMS_WORD_WITH_YI = frozenset("统唯万第同单之初划专归合整逐不独纯均这那哪每有")
 _TIME_OF_DAY = ("上午", "下午", "中午", "晚上", "早上", "凌晨", "夜里", "半夜", "傍晚")
