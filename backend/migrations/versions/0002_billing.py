@@ -1,5 +1,9 @@
 """Schema changes for issue 4 billing and tariffs.
 
+None were needed: bills (with their JSON breakdown), monthly_usage (with time-band kWh) and
+payments are in 0001, and tariff figures live in config/tariffs.yml, not in the database. The
+revision stays so that the chain 0001 -> 0002 -> ... is the one every capability builds on.
+
 Revision ID: 0002
 Revises: 0001
 """
