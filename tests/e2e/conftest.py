@@ -38,7 +38,7 @@ def _free_port() -> int:
 def _wait_healthy(url: str, procs: list[subprocess.Popen[bytes]], logs: list[Path], limit_s: float) -> None:
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
-        for proc, log in zip(procs, logs):
+        for proc, log in zip(procs, logs, strict=True):
             if proc.poll() is not None:
                 raise RuntimeError(f"process exited early ({proc.args!r}):\n{log.read_text()[-3000:]}")
         try:
@@ -113,7 +113,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "--credentials", "bot/credentials.yml", "--enable-api", "--auth-token", "e2e-rasa-token",
             "-i", "127.0.0.1", "-p", str(rasa_port),
         ],
-        "api": [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(api_port)],
+        "api": [
+            sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(api_port),
+        ],
     }
     procs: list[subprocess.Popen[bytes]] = []
     logs: list[Path] = []

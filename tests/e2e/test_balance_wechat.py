@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
 
 from backend.db import make_engine
 from backend.services.conversations import conversation_id_for, transcript
-from sqlalchemy.orm import Session
 
-from .conftest import Stack
+if TYPE_CHECKING:
+    from tests.e2e.conftest import Stack
 
 
 def new_openid() -> str:
