@@ -1,8 +1,10 @@
 """`python -m backend.audit_verify`: check the audit chain; exit 1 if it is broken.
 
-The chain alone cannot show that its newest rows were cut off, so the last verified head is kept
-in a checkpoint file (AUDIT_CHECKPOINT_PATH, ideally on other storage); a later run insists that
-this head is still in the chain.
+Every link is recomputed from the genesis hash (edits, deletions, reordering). The chain alone
+cannot show that its newest rows were cut off, so the last verified head is kept in a signed
+checkpoint file (AUDIT_CHECKPOINT_PATH, ideally on other storage, see
+backend/services/audit_checkpoint.py); a later run insists that this head is still in the chain.
+On success the checkpoint moves to the current head (the scheduler does the same periodically).
 """
 
 from __future__ import annotations
@@ -10,44 +12,25 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.db import make_engine
-from backend.models import AuditEvent
-from backend.services.audit import ChainReport, verify_chain
-from backend.settings import get_settings
+from backend.services.audit_checkpoint import (
+    check_against_checkpoint,
+    verify_and_checkpoint,
+    verify_with_checkpoint,
+    write_checkpoint,
+)
 
-
-def check_against_checkpoint(session: Session, report: ChainReport, checkpoint: Path) -> ChainReport:
-    if not report.ok or not checkpoint.exists():
-        return report
-    saved = json.loads(checkpoint.read_text(encoding="utf-8"))
-    saved_id, saved_hash = int(saved["head_id"]), str(saved["head_hash"])
-    stored_hash = session.scalar(select(AuditEvent.hash).where(AuditEvent.id == saved_id))
-    if stored_hash != saved_hash:
-        return replace(
-            report,
-            ok=False,
-            first_broken_id=saved_id,
-            reason=f"checkpointed head {saved_id} is missing or changed",
-        )
-    return report
-
-
-def write_checkpoint(report: ChainReport, checkpoint: Path) -> None:
-    if report.head_id is None:
-        return
-    checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    checkpoint.write_text(
-        json.dumps({"head_id": report.head_id, "head_hash": report.head_hash}), encoding="utf-8"
-    )
+__all__ = ["check_against_checkpoint", "main", "write_checkpoint"]
 
 
 def main(argv: list[str] | None = None) -> int:
+    from backend.settings import get_settings
+
     settings = get_settings()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", default=settings.database_url)
@@ -58,13 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     engine = make_engine(args.database_url)
     try:
         with Session(engine) as session:
-            report = verify_chain(session)
-            if not args.no_checkpoint:
-                report = check_against_checkpoint(session, report, args.checkpoint)
+            if args.no_checkpoint:
+                report = verify_with_checkpoint(session, None)
+            else:
+                report = verify_and_checkpoint(session, args.checkpoint)
     finally:
         engine.dispose()
-    if report.ok and not args.no_checkpoint:
-        write_checkpoint(report, args.checkpoint)
     print(json.dumps(asdict(report), ensure_ascii=False))
     return 0 if report.ok else 1
 
