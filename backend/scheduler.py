@@ -30,6 +30,7 @@ from backend.clock import ensure_utc, utcnow
 from backend.db import make_engine, make_session_factory
 from backend.models import Ticket
 from backend.services import audit
+from backend.services.applications import flag_overdue
 from backend.services.audit_checkpoint import verify_and_checkpoint
 from backend.services.workorders import (
     notify_supervisor,
@@ -58,12 +59,15 @@ class SweepResult:
     due_times_set: list[str] = field(default_factory=list)
     at_risk: list[str] = field(default_factory=list)
     breached: list[str] = field(default_factory=list)
+    applications_overdue: list[str] = field(default_factory=list)
     audit_ok: bool | None = None
     audit_reason: str | None = None
 
     @property
     def changes(self) -> int:
-        return len(self.due_times_set) + len(self.at_risk) + len(self.breached)
+        return (
+            len(self.due_times_set) + len(self.at_risk) + len(self.breached) + len(self.applications_overdue)
+        )
 
 
 def _candidates(session: Session, limit: int) -> list[Ticket]:
@@ -171,6 +175,8 @@ def sweep(session: Session, *, now: datetime | None = None, limit: int = BATCH_S
             _evaluate(session, ticket, "contact", at, result)
         if ticket.answered_at is None:
             _evaluate(session, ticket, "answer", at, result)
+    # Service applications have their own time limits (backend/services/applications.py).
+    result.applications_overdue = flag_overdue(session, now=at)
     return result
 
 

@@ -612,10 +612,13 @@ def flag_overdue(
     flagged: list[str] = []
     candidates: Sequence[ServiceApplication] = list(
         session.scalars(
-            select(ServiceApplication).where(
+            select(ServiceApplication)
+            .where(
                 ServiceApplication.status != LAST_STEP,
                 ServiceApplication.overdue_flagged_at.is_(None),
             )
+            # Several scheduler copies may sweep at once: each application is flagged by one.
+            .with_for_update(skip_locked=True)
         )
     )
     for application in candidates:

@@ -21,6 +21,7 @@ from backend import scheduler
 from backend.db import make_engine, make_session_factory
 from backend.models import AuditEvent, Ticket
 from backend.models_workorders import SupervisorNotification
+from backend.seed import seed_demo
 from backend.services import workorders as wo
 from backend.services.audit_checkpoint import read_checkpoint
 
@@ -243,3 +244,15 @@ def test_the_command_line_worker_sweeps_once_and_writes_a_signed_checkpoint(
     again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
     assert again.returncode == 0, again.stderr
     assert state(factory, ticket_no)[3] == 1
+
+
+def test_sweep_flags_overdue_applications_once(factory) -> None:
+    with factory() as session:
+        seed_demo(session)
+        session.commit()
+    # 陈明's seeded 新装 was submitted two days ago; a year later every deadline has passed.
+    far_future = datetime.now(UTC) + timedelta(days=365)
+    first = scheduler.run_once(factory, now=far_future)
+    second = scheduler.run_once(factory, now=far_future)
+    assert first.applications_overdue
+    assert second.applications_overdue == []
