@@ -13,7 +13,7 @@ N         ?= 100000
 export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help run setup venvs train db test test-backend test-bot test-e2e lint validate eval-nlu nlu-gate bench seed-bulk audit-verify clean
+.PHONY: help run setup venvs train db test test-backend test-bot test-e2e test-browser browser-deps lint validate eval-nlu nlu-gate bench seed-bulk audit-verify clean
 
 help:
 	@echo "make run          start api (:8000), Rasa (:5005) and actions (:5055) with demo data"
@@ -54,7 +54,7 @@ run: setup
 
 # --- quality ----------------------------------------------------------------
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check backend api tests scripts bench
+	$(VENV)/bin/ruff check backend api actions tests scripts bench
 	$(VENV)/bin/mypy backend api
 
 validate: $(VENV_BOT)/.installed
@@ -63,16 +63,28 @@ validate: $(VENV_BOT)/.installed
 test-backend: $(VENV)/.installed
 	$(PY) -m pytest -q tests/unit tests/integration tests/api
 
+# tests/actions is its own pytest root (tests/actions/pytest.ini): the bot venv has Rasa's
+# SQLAlchemy 1.4, so the backend fixtures in tests/conftest.py must not be loaded there.
 test-bot: $(VENV_BOT)/.installed train
-	$(PY_BOT) -m pytest -q -p no:cacheprovider tests/actions tests/nlu
+	$(PY_BOT) -m pytest -q -p no:cacheprovider tests/actions
+	$(PY_BOT) -m pytest -q -p no:cacheprovider --confcutdir=tests/nlu tests/nlu
 
 test-e2e: venvs train
 	$(PY) -m pytest -q tests/e2e
 
+# Browser tests drive Debian's Chromium (no browser download); a Chinese font makes the
+# screenshots readable.
+browser-deps:
+	@test -x /usr/bin/chromium && fc-list :lang=zh | grep -q . || \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-microhei)
+
+test-browser: venvs train browser-deps
+	$(PY) -m pytest -q tests/browser
+
 nlu-gate: $(VENV_BOT)/.installed train
 	$(PY_BOT) scripts/eval_nlu.py --model models --out reports/nlu --min-macro-f1 0.90
 
-test: venvs lint validate test-backend train test-bot test-e2e nlu-gate
+test: venvs lint validate test-backend train test-bot test-e2e test-browser nlu-gate
 	@echo "make test: all suites passed"
 
 eval-nlu: $(VENV_BOT)/.installed train

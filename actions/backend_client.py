@@ -226,6 +226,170 @@ class BackendClient:
             raise BackendUnavailable(f"balance: malformed answer {body!r}") from exc
 
 
+    # ---------------------------------------------------------------- outages, repairs, hazards (issue 5)
+    # Plain JSON mappings: the shapes are those of api/routes/outages.py and api/routes/repairs.py.
+
+    async def search_outages(
+        self,
+        *,
+        place: str | None = None,
+        account_no: str | None = None,
+        conversation_id: str | None = None,
+        day: str | None = None,
+        days: int = 1,
+    ) -> Mapping[str, Any]:
+        """What covers a place (customer's words) or a verified account's address; day is YYYY-MM-DD."""
+        params: dict[str, str] = {}
+        if place:
+            params["place"] = place
+        if account_no and conversation_id:
+            params.update(account_no=account_no, conversation_id=conversation_id)
+        if day:
+            params.update(day=day, days=str(days))
+        return await self._request("GET", "/api/v1/outages/search", params=params)
+
+    async def report_fault(self, **body: Any) -> Mapping[str, Any]:
+        """POST /api/v1/repairs; body: conversation_id, channel, address|account_no, fault_type, ..."""
+        return await self._request("POST", "/api/v1/repairs", json_body=body)
+
+    async def report_hazard(self, **body: Any) -> Mapping[str, Any]:
+        """POST /api/v1/hazards; body: conversation_id, channel, location, description, contact_phone."""
+        return await self._request("POST", "/api/v1/hazards", json_body=body)
+
+    async def get_repair(self, *, ticket_no: str, conversation_id: str) -> Mapping[str, Any]:
+        return await self._request(
+            "GET", f"/api/v1/repairs/{ticket_no}", params={"conversation_id": conversation_id}
+        )
+
+
+    # ------------------------------------------------------ bills, usage, payments, tariffs (issue 4)
+    # Plain JSON mappings: the shapes are those of api/routes/billing.py (amounts as strings).
+
+    async def get_bill(
+        self, *, account_no: str, conversation_id: str, period: str | None = None
+    ) -> Mapping[str, Any]:
+        """The bill of `period` (YYYY-MM) or the latest, with its comparison; 403 unless verified."""
+        params = {"conversation_id": conversation_id}
+        if period:
+            params["period"] = period
+        return await self._request("GET", f"/api/v1/accounts/{account_no}/bills", params=params)
+
+    async def get_usage(
+        self, *, account_no: str, conversation_id: str, start: str | None = None, end: str | None = None
+    ) -> Mapping[str, Any]:
+        params = {"conversation_id": conversation_id}
+        if start:
+            params["start"] = start
+        if end:
+            params["end"] = end
+        return await self._request("GET", f"/api/v1/accounts/{account_no}/usage", params=params)
+
+    async def get_tariff_comparison(self, *, account_no: str, conversation_id: str) -> Mapping[str, Any]:
+        path = f"/api/v1/accounts/{account_no}/tariff-comparison"
+        return await self._request("GET", path, params={"conversation_id": conversation_id})
+
+    async def get_payment_status(self, *, account_no: str, conversation_id: str) -> Mapping[str, Any]:
+        path = f"/api/v1/accounts/{account_no}/payment-status"
+        return await self._request("GET", path, params={"conversation_id": conversation_id})
+
+    async def get_service_info(self) -> Mapping[str, Any]:
+        return await self._request("GET", "/api/v1/info/service")
+
+    # ---------------------------------------------------------------- work orders (issue 7)
+    # Plain JSON mappings: the shapes are those of api/routes/workorders.py (WorkOrderOut).
+
+    async def lodge_work_order(self, **body: Any) -> Mapping[str, Any]:
+        """POST /api/v1/workorders; body: conversation_id, channel, kind, category, summary,
+        account_no?, contact_phone?, contact_time?, related_ticket_no?, details?"""
+        return await self._request("POST", "/api/v1/workorders", json_body=body)
+
+    async def list_work_orders(
+        self, *, conversation_id: str, account_no: str | None = None
+    ) -> list[Mapping[str, Any]]:
+        params = {"conversation_id": conversation_id}
+        if account_no:
+            params["account_no"] = account_no
+        body = await self._request("GET", "/api/v1/workorders", params=params)
+        orders = body.get("orders")
+        if not isinstance(orders, list):
+            raise BackendUnavailable(f"work orders: malformed answer {body!r}")
+        return orders
+
+    async def get_work_order(self, *, ticket_no: str, conversation_id: str) -> Mapping[str, Any]:
+        """404 (AccountNotFound) when unknown or not this customer's."""
+        return await self._request(
+            "GET", f"/api/v1/workorders/{ticket_no}", params={"conversation_id": conversation_id}
+        )
+
+    async def rate_work_order(
+        self, *, ticket_no: str, conversation_id: str, channel: str, rating: str
+    ) -> Mapping[str, Any]:
+        return await self._request(
+            "POST",
+            f"/api/v1/workorders/{ticket_no}/rating",
+            json_body={"conversation_id": conversation_id, "channel": channel, "rating": rating},
+        )
+
+    # ---------------------------------------------------------------- applications (issue 6)
+    # Plain JSON mappings: the shapes are those of api/routes/applications.py (ApplicationOut).
+
+    async def get_application_types(self) -> Mapping[str, Any]:
+        """Types with fields, documents, steps and time limits (config/applications.yml)."""
+        return await self._request("GET", "/api/v1/applications/types")
+
+    async def create_application(self, **body: Any) -> Mapping[str, Any]:
+        """POST /api/v1/applications; body: conversation_id, channel, business_type, confirmed,
+        account_no?, address?, supply_class?, contact_phone?, capacity_kw?, new_holder_name?,
+        preferred_survey_time?. 403 (NotVerified) for an account this conversation did not verify."""
+        return await self._request("POST", "/api/v1/applications", json_body=body)
+
+    async def get_application(self, *, application_no: str, conversation_id: str) -> Mapping[str, Any]:
+        """404 (AccountNotFound) when unknown or not this customer's."""
+        return await self._request(
+            "GET", f"/api/v1/applications/{application_no}", params={"conversation_id": conversation_id}
+        )
+
+    async def list_applications(
+        self, *, conversation_id: str, account_no: str | None = None
+    ) -> list[Mapping[str, Any]]:
+        params = {"conversation_id": conversation_id}
+        if account_no:
+            params["account_no"] = account_no
+        body = await self._request("GET", "/api/v1/applications", params=params)
+        found = body.get("applications")
+        if not isinstance(found, list):
+            raise BackendUnavailable(f"applications: malformed answer {body!r}")
+        return found
+
+    async def nearest_hall(self, *, place: str | None) -> Mapping[str, Any]:
+        return await self._request(
+            "GET", "/api/v1/applications/nearest-hall", params={"place": place} if place else None
+        )
+
+    # ---------------------------------------------------------------- handoff (issue 8)
+    # The shape is that of api/routes/handoff.py (HandoffResponse).
+
+    async def request_handoff(
+        self,
+        *,
+        conversation_id: str,
+        channel: str,
+        reason: str,
+        summary: Mapping[str, Any],
+        priority: str | None = None,
+    ) -> Mapping[str, Any]:
+        """POST /api/v1/handoff -> handoff_id, state, queue, priority, position, wait_minutes, message."""
+        body: dict[str, Any] = {
+            "conversation_id": conversation_id,
+            "channel": channel,
+            "reason": reason,
+            "summary": dict(summary),
+        }
+        if priority:
+            body["priority"] = priority
+        return await self._request("POST", "/api/v1/handoff", json_body=body)
+
+
 _shared_client: BackendClient | None = None
 
 

@@ -30,6 +30,7 @@ from actions.customer_input import (
     parse_name,
 )
 from actions.forms import REQUESTED_SLOT, BaseFormValidation, latest_entity_value, latest_intent
+from actions.handoff import hand_over, shows_strong_anger
 from actions.repairs import parse_confirmation, parse_phone
 from actions.ticket_format import commitments
 from actions.verification import (
@@ -196,6 +197,9 @@ class ActionStartComplaint(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         text = str(tracker.latest_message.get("text") or "").strip()
+        if shows_strong_anger(text):
+            # Strong anger goes to a person straight away; the agent lodges the complaint.
+            return await hand_over(dispatcher, tracker, reason="angry_complaint")
         events: list[EventType] = [SlotSet(slot, None) for slot in COMPLAINT_SLOTS]
         guess = infer_class(text)
         if guess:

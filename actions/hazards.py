@@ -23,6 +23,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import replies
 from actions.backend_client import BackendError, get_backend_client
+from actions.handoff import hand_over
 from actions.verification import channel_of
 
 logger = logging.getLogger(__name__)
@@ -73,12 +74,14 @@ class ActionReportHazard(Action):
             order = await get_backend_client().report_hazard(**body)
         except BackendError as exc:
             logger.error("hazard order could not be created: %s", exc)
-            replies.offer_human(dispatcher, HAZARD_NOT_REGISTERED.format(location=location) + SAFETY_REMINDER)
-            return [SlotSet(HAZARD_LOCATION, None)]
-        dispatcher.utter_message(
-            text=HAZARD_REGISTERED.format(ticket_no=order.get("ticket_no")) + SAFETY_REMINDER
-        )
-        return [SlotSet(HAZARD_LOCATION, None)]
+            dispatcher.utter_message(text=HAZARD_NOT_REGISTERED.format(location=location) + SAFETY_REMINDER)
+        else:
+            dispatcher.utter_message(
+                text=HAZARD_REGISTERED.format(ticket_no=order.get("ticket_no")) + SAFETY_REMINDER
+            )
+        # A hazard always reaches a person at once, at the top of the queue, order or not.
+        handoff = await hand_over(dispatcher, tracker, reason="hazard", priority="hazard")
+        return [SlotSet(HAZARD_LOCATION, None), *handoff]
 
 
 WHERE_QUESTION = "请告诉我出事的具体位置"

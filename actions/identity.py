@@ -54,7 +54,11 @@ def _factor_text(factor: IdentityFactor) -> str:
 class ValidateVerifyForm(BaseFormValidation):
     """Normalises account_no and identity_check, then verifies once both are present."""
 
-    answer_intents = frozenset({"inform", "affirm", "nlu_fallback", QUERY_BALANCE})
+    @property
+    def answer_intents(self) -> frozenset[str]:  # type: ignore[override]
+        # The question that started the form (any intent with a pending answer, e.g. query_bill)
+        # is still the latest message when the form first runs: it is not an interruption.
+        return frozenset({"inform", "affirm", "nlu_fallback", QUERY_BALANCE, *PENDING_ANSWERS})
 
     def name(self) -> str:
         return "validate_verify_form"

@@ -27,6 +27,9 @@ class RasaReply:
 
     text: str | None
     buttons: tuple[RasaButton, ...] = field(default_factory=tuple)
+    # A custom payload (dispatcher.utter_message(json_message=...)); e.g. {"handoff": {...}}
+    # from action_handoff, which the router acts on and never shows to the customer.
+    custom: dict[str, Any] | None = None
 
 
 def _parse_replies(data: Any) -> list[RasaReply]:
@@ -42,7 +45,14 @@ def _parse_replies(data: Any) -> list[RasaReply]:
             for button in item.get("buttons") or []
             if isinstance(button, dict)
         )
-        replies.append(RasaReply(text=text if isinstance(text, str) else None, buttons=buttons))
+        custom = item.get("custom")
+        replies.append(
+            RasaReply(
+                text=text if isinstance(text, str) else None,
+                buttons=buttons,
+                custom=custom if isinstance(custom, dict) else None,
+            )
+        )
     return replies
 
 
@@ -88,6 +98,25 @@ class RasaClient:
         except (httpx.HTTPError, ValueError) as exc:
             raise RasaUnavailable(f"Rasa unreachable: {type(exc).__name__}: {exc}") from exc
         return _parse_replies(data)
+
+    async def resume_conversation(self, sender: str, api_token: str) -> None:
+        """Undo the ConversationPaused of a handoff through Rasa's token-protected HTTP API."""
+        try:
+            async with asyncio.timeout(self.timeout_seconds), self._client() as client:
+                response = await client.post(
+                    f"/conversations/{sender}/tracker/events",
+                    params={"token": api_token, "include_events": "NONE"},
+                    # After the pause no action_listen was logged; without one the policies see
+                    # "action_handoff, then a user message", which no rule covers (core fallback).
+                    json=[{"event": "resume"}, {"event": "action", "name": "action_listen"}],
+                )
+                response.raise_for_status()
+        except TimeoutError as exc:
+            raise RasaUnavailable(f"Rasa did not answer within {self.timeout_seconds} s") from exc
+        except httpx.HTTPStatusError as exc:
+            raise RasaUnavailable(f"Rasa answered HTTP {exc.response.status_code}") from exc
+        except httpx.HTTPError as exc:
+            raise RasaUnavailable(f"Rasa unreachable: {type(exc).__name__}: {exc}") from exc
 
     async def is_healthy(self) -> bool:
         """True when Rasa's root endpoint answers 2xx ("Hello from Rasa")."""

@@ -180,6 +180,9 @@ class PlannedOutage(Base):
     ends_at: Mapped[datetime]
     reason: Mapped[str] = mapped_column(String(255))
     notice_date: Mapped[date] = mapped_column(Date)
+    # Outages (issue 5, backend/services/outages.py; migration 0003).
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled | cancelled
+    updated_at: Mapped[datetime | None] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class ActiveFault(Base):
@@ -192,6 +195,9 @@ class ActiveFault(Base):
     cause: Mapped[str] = mapped_column(String(255))
     expected_restore_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | restored
+    # Outages (issue 5, backend/services/outages.py; migration 0003).
+    restored_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime | None] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class ServiceHall(Base):
@@ -218,10 +224,25 @@ class ServiceApplication(Base):
     current_step: Mapped[str] = mapped_column(String(128))
     next_step: Mapped[str | None] = mapped_column(String(255))
     submitted_at: Mapped[datetime]
+    # Tracking (issue 6, backend/services/applications.py; migration 0004). Nullable: seeded rows
+    # predate them and are read through their legacy status.
+    conversation_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    channel: Mapped[str | None] = mapped_column(String(16))
+    supply_class: Mapped[str | None] = mapped_column(String(32))
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    step_started_at: Mapped[datetime | None]
+    step_due_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    overdue_flagged_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime | None] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class Ticket(Base):
     __tablename__ = "tickets"
+    # The scheduler scans open orders by status (migration 0005).
+    __table_args__ = (Index("ix_tickets_status", "status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_no: Mapped[str] = mapped_column(String(32), unique=True)
@@ -235,6 +256,25 @@ class Ticket(Base):
     priority: Mapped[str] = mapped_column(String(16), default="normal")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Work-order lifecycle (issue 7, backend/services/workorders.py; migration 0005).
+    channel: Mapped[str | None] = mapped_column(String(16))
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    address: Mapped[str | None] = mapped_column(String(255))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    related_ticket_no: Mapped[str | None] = mapped_column(String(32), index=True)
+    previous_assignee: Mapped[str | None] = mapped_column(String(64))
+    answer: Mapped[str | None] = mapped_column(Text)
+    contact_due_at: Mapped[datetime | None]
+    answer_due_at: Mapped[datetime | None]
+    contacted_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    contact_sla: Mapped[str] = mapped_column(String(16), default="ok")  # ok | at_risk | breached | met
+    answer_sla: Mapped[str] = mapped_column(String(16), default="ok")
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    rating: Mapped[str | None] = mapped_column(String(16))
+    rated_at: Mapped[datetime | None]
 
 
 # ---------------------------------------------------------------- conversations and transcript
@@ -251,6 +291,9 @@ class Conversation(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     last_message_at: Mapped[datetime | None]
+    # Handoff (issue 8, migration 0006): where an agent's reply goes when it cannot be a passive
+    # reply (the WeChat openid for the 客服消息 API); empty for web chat, which is pushed live.
+    reply_address: Mapped[str | None] = mapped_column(String(64))
 
     messages: Mapped[list[Message]] = relationship(back_populates="conversation", order_by="Message.id")
 
@@ -270,6 +313,10 @@ class Message(Base):
     channel_msg_id: Mapped[str | None] = mapped_column(String(64))
     in_reply_to: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Handoff (issue 8, migration 0006): the agent's name shown to the customer, and the bot's
+    # buttons kept for web chat quick replies when history is restored.
+    sender_name: Mapped[str | None] = mapped_column(String(64))
+    buttons: Mapped[list[Any] | None] = mapped_column(JSON)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
 

@@ -256,5 +256,9 @@ def seed_demo(
         for serial, entry in enumerate(data["customers"], start=1)
     )
     _add_outages_and_faults(session, data, today, now)
+    # Demo console logins (issue 8); passwords documented in the README, demo seed only.
+    from backend.services.staff import seed_demo_staff
+
+    seed_demo_staff(session)
     session.flush()
     return SeedResult(True, len(data["customers"]), bills)

@@ -30,6 +30,21 @@ class Settings(BaseSettings):
     demo_data: Path = REPO_ROOT.parent / "shared" / "spec" / "demo_customers.yml"
     audit_hmac_key: str = "dev-audit-key-change-me"
     audit_checkpoint_path: Path = REPO_ROOT / "var" / "audit_checkpoint.json"
+    # Work orders (issue 7): time limits, working-day calendar, the staff API's interim tokens
+    # ("role:staff_id:token" separated by commas; roles agent | supervisor | admin) until the
+    # agent console brings logins, and the scheduler's pace.
+    sla_config: Path = REPO_ROOT / "config" / "sla.yml"
+    holiday_config: Path = REPO_ROOT / "config" / "holidays.yml"
+    staff_tokens: str = (
+        "agent:agent-001:dev-agent-token,supervisor:sup-001:dev-supervisor-token,admin:admin-001:dev-admin-token"
+    )
+    scheduler_interval_seconds: int = 60
+    # Handoff and agent console (issue 8): the key signing web-chat session cookies, and the
+    # configuration of queues and canned responses. Secure cookies need HTTPS (production).
+    session_secret: str = "dev-session-secret-change-me"
+    secure_cookies: bool = False
+    handoff_config: Path = REPO_ROOT / "config" / "handoff.yml"
+    canned_responses_config: Path = REPO_ROOT / "config" / "canned_responses.yml"
 
 
 @lru_cache(maxsize=1)

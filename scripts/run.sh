@@ -48,6 +48,9 @@ pids+=($!)
 pids+=($!)
 .venv/bin/uvicorn api.main:app --host "$API_HOST" --port "$API_PORT" > var/log/api.log 2>&1 &
 pids+=($!)
+# Work-order time limits and audit checkpoints (safe to run in several copies).
+.venv/bin/python -m backend.scheduler > var/log/scheduler.log 2>&1 &
+pids+=($!)
 
 wait_for() { # name url log seconds
   local name=$1 url=$2 log=$3 limit=$4 t=0

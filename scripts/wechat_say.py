@@ -46,8 +46,8 @@ def main() -> int:
     if response.status_code != 200:
         print(f"HTTP {response.status_code}: {response.text}", file=sys.stderr)
         return 1
-    content = ET.fromstring(response.text).findtext("Content") if response.text.startswith("<xml") else response.text
-    print(content)
+    is_xml = response.text.startswith("<xml")
+    print(ET.fromstring(response.text).findtext("Content") if is_xml else response.text)
     return 0
 
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import harness
 import pytest
-from harness import Conversation
 
+import harness
 from actions import applications as apps
 from actions.backend_client import get_backend_client
 from actions.identity import (
@@ -19,6 +18,7 @@ from actions.identity import (
     ActionAskIdentityCheck,
     ValidateVerifyForm,
 )
+from harness import Conversation
 
 Start = Callable[[str], Conversation]
 ASK = {

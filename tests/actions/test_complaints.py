@@ -435,3 +435,21 @@ async def test_a_bare_suggestion_is_asked_for_its_content(
     assert "谢谢您的建议" in conv.last_text() and "客户服务中心" in conv.last_text()
     (order,) = await own_orders(conv)
     assert order["kind"] == "suggestion" and order["summary"] == "营业厅周末也开门就好了"
+
+
+async def test_strong_anger_goes_to_a_person_instead_of_the_form(backend: str, conversation: Start) -> None:
+    conv = conversation("new_session")
+    conv.user("气死我了！报修三天了没人管，你们这什么破服务，我要投诉", "complain")
+    events = await conv.run(ActionStartComplaint())
+    assert followups(events) == []  # no complaint form: a person takes it from here
+    handoffs = [r["custom"]["handoff"] for r in conv.replies if "handoff" in (r.get("custom") or {})]
+    assert handoffs and handoffs[0]["reason"] == "angry_complaint"
+    assert any(e.get("event") == "pause" for e in events)
+
+
+async def test_an_ordinary_complaint_stays_with_the_bot(backend: str, conversation: Start) -> None:
+    conv = conversation("new_session")
+    conv.user("抄表员态度不太好，我想投诉一下", "complain")
+    events = await conv.run(ActionStartComplaint())
+    assert followups(events) == ["complaint_form"]
+    assert not any("handoff" in (r.get("custom") or {}) for r in conv.replies)

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from harness import REPO_ROOT, Conversation
 
 from actions.backend_client import get_backend_client
 from actions.hazards import ActionAskHazardLocation, ActionReportHazard
+from harness import REPO_ROOT, Conversation
 
 Start = Callable[[str], Conversation]
 
@@ -74,9 +74,13 @@ async def test_urgent_order_with_number_after_the_place(backend: str, conversati
     conv = conversation("new_session")
     conv.user("俺村口电线杆歪了电线耷拉到地上了", "report_hazard")
     conv.apply([{"event": "slot", "name": "hazard_location", "value": "七里营镇刘庄村村口，3号电线杆"}])
-    await conv.run(ActionReportHazard())
-    text = conv.last_text()
-    assert "紧急抢修" in text and "最高优先级" in text and "远离" in text
+    events = await conv.run(ActionReportHazard())
+    text = next(t for t in conv.texts() if "紧急抢修" in t)
+    assert "最高优先级" in text and "远离" in text
+    # ... and the conversation goes to a person at hazard priority, the bot paused.
+    handoffs = [r["custom"]["handoff"] for r in conv.replies if "handoff" in (r.get("custom") or {})]
+    assert handoffs and handoffs[0]["reason"] == "hazard" and handoffs[0]["priority"] == "hazard"
+    assert any(e.get("event") == "pause" for e in events)
     number = text.split("工单号：")[1][:14]
     order = await get_backend_client().get_repair(ticket_no=number, conversation_id=conv.state["sender_id"])
     assert order["priority"] == "urgent" and order["hazard"] and order["needs_immediate_human"]
@@ -90,8 +94,14 @@ async def test_backend_down_still_gives_hotline_place_and_safety(
     conv = conversation("new_session")
     conv.user("变压器冒烟了", "report_hazard")
     conv.apply([{"event": "slot", "name": "hazard_location", "value": "合河乡塔铺村东头变压器"}])
-    await conv.run(ActionReportHazard())
-    text = conv.last_text()
-    assert "95598" in text and "合河乡塔铺村东头变压器" in text
+    events = await conv.run(ActionReportHazard())
+    text = next(t for t in conv.texts() if "合河乡塔铺村东头变压器" in t)
+    assert "95598" in text
     assert "远离" in text and "120" in text
-    assert conv.offered_human()
+    # The handoff still happens: the router queues the conversation from this payload even
+    # though the action server could not reach the backend.
+    handoffs = [r["custom"]["handoff"] for r in conv.replies if "handoff" in (r.get("custom") or {})]
+    assert handoffs == [
+        {"reason": "hazard", "priority": "hazard", "summary": handoffs[0]["summary"], "registered": False}
+    ]
+    assert any(e.get("event") == "pause" for e in events)

@@ -12,12 +12,12 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-import harness
 import pytest
-from harness import Conversation
 
+import harness
 from actions.backend_client import get_backend_client
 from actions.outages import ActionAskOutagePlace, ActionQueryOutage, ValidateOutageForm, day_range
+from harness import Conversation
 
 Start = Callable[[str], Conversation]
 WANG = "4103100000001"

@@ -10,12 +10,12 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
-import harness
 import pytest
-from harness import Conversation
 
+import harness
 from actions import repairs as fault
 from actions.backend_client import get_backend_client
+from harness import Conversation
 
 Start = Callable[[str], Conversation]
 ASK = {
