@@ -5,8 +5,10 @@ Amounts are those the tariff engine computes from the seeded usage (config/tarif
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING
 
-from .conftest import Stack
+if TYPE_CHECKING:
+    from tests.e2e.conftest import Stack
 
 
 def new_openid() -> str:

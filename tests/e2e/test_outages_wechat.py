@@ -15,7 +15,7 @@ from backend.models import Ticket
 from backend.services.conversations import conversation_id_for
 
 if TYPE_CHECKING:  # only a type: the fixture comes from conftest.py whatever the import mode
-    from .conftest import Stack
+    from tests.e2e.conftest import Stack
 
 TICKET_NO = re.compile(r"工单号：(\d{14})")
 
