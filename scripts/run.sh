@@ -71,6 +71,8 @@ wait_for "api" "http://127.0.0.1:$API_PORT/healthz" var/log/api.log 60
 cat <<MSG
 
 Everything is running. Press Ctrl-C to stop.
+  Web chat            http://127.0.0.1:$API_PORT/
+  Agent console       http://127.0.0.1:$API_PORT/agent   (demo logins in README.md)
   API docs (OpenAPI)  http://127.0.0.1:$API_PORT/docs
   Health              http://127.0.0.1:$API_PORT/healthz
   WeChat endpoint     http://127.0.0.1:$API_PORT/wechat   (token: \$WECHAT_TOKEN, default dev-wechat-token)
