@@ -32,7 +32,8 @@ stop() {
   wait 2>/dev/null || true
   echo "stopped."
 }
-trap stop INT TERM EXIT
+trap 'stop; exit 0' INT TERM
+trap stop EXIT
 
 for port in 5055 5005 "$API_PORT"; do
   if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then
@@ -54,7 +55,7 @@ pids+=($!)
 
 wait_for() { # name url log seconds
   local name=$1 url=$2 log=$3 limit=$4 t=0
-  until curl -fsS -o /dev/null "$url"; do
+  until curl -fs -o /dev/null "$url"; do
     sleep 1; t=$((t + 1))
     for pid in "${pids[@]}"; do
       kill -0 "$pid" 2>/dev/null || { echo "error: a process exited early; last lines of $log:" >&2; tail -20 "$log" >&2; exit 1; }

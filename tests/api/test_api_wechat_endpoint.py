@@ -215,7 +215,8 @@ def test_voice_without_recognition_asks_for_text(wechat: WeChat, openid: str, ms
 def test_the_bot_stays_silent_while_a_human_owns_the_conversation(
     wechat: WeChat, openid: str, client: TestClient
 ) -> None:
-    wechat.text(openid, "我要转人工")
+    # A neutral first message: "转人工" would open a queued handoff (tested in test_handoff).
+    wechat.text(openid, "你好")
     with wechat.session_factory() as session:
         conversation = find_conversation(session, conversation_id_for("wechat", openid))
         assert conversation is not None
