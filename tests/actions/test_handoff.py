@@ -121,11 +121,8 @@ def test_summary_of_an_empty_conversation(conversation: Start) -> None:
     assert summary["intents"] == [] and summary["account_masked"] is None
 
 
-def test_rules_send_request_human_to_the_handoff_not_the_interim_answer(domain: dict[str, Any]) -> None:
+def test_rules_send_request_human_to_the_handoff(domain: dict[str, Any]) -> None:
     assert "action_handoff" in domain["actions"]
     handoff_rules = yaml.safe_load((REPO_ROOT / "data" / "rules" / "handoff.yml").read_text(encoding="utf-8"))
     first = handoff_rules["rules"][0]["steps"]
     assert first == [{"intent": "request_human"}, {"action": "action_handoff"}]
-    interim = yaml.safe_load((REPO_ROOT / "data" / "rules" / "interim.yml").read_text(encoding="utf-8"))
-    for rule in interim.get("rules") or []:
-        assert {"intent": "request_human"} not in rule["steps"]
