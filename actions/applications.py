@@ -15,7 +15,6 @@ import json
 import logging
 import re
 import time
-from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -30,6 +29,7 @@ from actions.backend_client import AccountNotFound, BackendError, NotVerified, g
 from actions.billing import start_verification
 from actions.customer_input import canonical_account_no, mask_account_no, normalise_digits, parse_name
 from actions.forms import REQUESTED_SLOT, BaseFormValidation, latest_entity_value, latest_intent
+from actions.forms import FixedQuestion as _AskText
 from actions.identity import PENDING_ANSWERS
 from actions.repairs import parse_confirmation, parse_phone
 from actions.verification import channel_of, is_locked_out, verified_accounts
@@ -518,20 +518,6 @@ class ValidateApplicationForm(BaseFormValidation):
         return {APPLICATION_CONFIRMED: verdict}
 
 
-class _AskText(Action, ABC):
-    """Asks for one slot with a fixed text; abstract so the SDK does not register it."""
-
-    text = ""
-
-    @abstractmethod
-    def name(self) -> str:
-        """action_ask_<slot>"""
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        dispatcher.utter_message(text=self.text)
-        return []
 
 
 class ActionAskApplicationAddress(_AskText):

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import logging
 import re
-from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
@@ -30,6 +29,7 @@ from actions.customer_input import (
     parse_name,
 )
 from actions.forms import REQUESTED_SLOT, BaseFormValidation, latest_entity_value, latest_intent
+from actions.forms import FixedQuestion as _Ask
 from actions.handoff import hand_over, shows_strong_anger
 from actions.repairs import parse_confirmation, parse_phone
 from actions.ticket_format import commitments
@@ -348,20 +348,6 @@ class ValidateComplaintForm(BaseFormValidation):
         return {COMPLAINT_CONFIRMED: verdict}
 
 
-class _Ask(Action, ABC):
-    """Asks for one complaint_form slot with a fixed text; abstract so the SDK does not register it."""
-
-    text: ClassVar[str] = ""
-
-    @abstractmethod
-    def name(self) -> str:
-        """action_ask_<slot>"""
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        dispatcher.utter_message(text=self.text)
-        return []
 
 
 class ActionAskComplaintClass(Action):

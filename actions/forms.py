@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecutionRejected, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
 
 REQUESTED_SLOT = "requested_slot"
 
@@ -61,3 +63,23 @@ class BaseFormValidation(FormValidationAction, ABC):
         events: list[EventType] = [SlotSet(slot, None) for slot in cleared_slots]
         events.append(ActionExecutionRejected(self.form_name()))
         return events
+
+
+class FixedQuestion(Action, ABC):
+    """A form's ask action that asks for its slot with a fixed text (and optional buttons).
+
+    Abstract, so the SDK does not register it as an action of its own.
+    """
+
+    text: ClassVar[str] = ""
+    buttons: ClassVar[list[dict[str, Any]]] = []
+
+    @abstractmethod
+    def name(self) -> str:
+        """action_ask_<slot>"""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        dispatcher.utter_message(text=self.text, buttons=self.buttons or None)
+        return []

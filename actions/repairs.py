@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import logging
 import re
-from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -27,6 +26,7 @@ from actions import replies
 from actions.backend_client import BackendError, BackendRejected, get_backend_client
 from actions.customer_input import mask_account_no
 from actions.forms import REQUESTED_SLOT, BaseFormValidation, latest_entity_value, latest_intent
+from actions.forms import FixedQuestion as _Ask
 from actions.outages import beijing_now, describe_outage, local_time, when_text
 from actions.verification import channel_of, verified_accounts
 
@@ -419,21 +419,6 @@ class ActionAskFaultConfirm(Action):
         return []
 
 
-class _Ask(Action, ABC):
-    """Asks for one fault_form slot with a fixed text; abstract so the SDK does not register it."""
-
-    text: ClassVar[str] = ""
-    buttons: ClassVar[list[dict[str, Any]]] = []
-
-    @abstractmethod
-    def name(self) -> str:
-        """action_ask_<slot>"""
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        dispatcher.utter_message(text=self.text, buttons=self.buttons or None)
-        return []
 
 
 class ActionAskFaultAddress(_Ask):
