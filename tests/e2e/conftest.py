@@ -16,6 +16,7 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,7 +91,14 @@ class Stack:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not MODEL.exists():
         pytest.fail(f"{MODEL} missing: run `make train` first (make test does)")
-    work = tmp_path_factory.mktemp("e2e")
+    with start_stack(tmp_path_factory.mktemp("e2e")) as running:
+        yield running
+
+
+@contextmanager
+def start_stack(work: Path) -> Iterator[Stack]:
+    """Migrate and seed a fresh SQLite database in `work`, start actions, Rasa and api/ on free
+    ports, wait until each is healthy; stop them on exit. Also used by bench/bench_wechat.py."""
     database_url = f"sqlite:///{work / 'e2e.db'}"
     api_port, rasa_port, actions_port = _free_port(), _free_port(), _free_port()
     env = {
