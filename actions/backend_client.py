@@ -214,6 +214,10 @@ class BackendClient:
         except KeyError as exc:
             raise BackendUnavailable(f"verify: malformed answer {body!r}") from exc
 
+    async def get_info(self, path: str) -> Mapping[str, Any]:
+        """GET a public information endpoint (/api/v1/info/service, /api/v1/info/tariffs)."""
+        return await self._request("GET", path)
+
     async def get_balance(self, *, account_no: str, conversation_id: str) -> Balance:
         body = await self._request(
             "GET",

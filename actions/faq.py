@@ -59,9 +59,7 @@ PERIOD_LABELS = {
 
 async def fetch_info(path: str) -> Mapping[str, Any]:
     """GET one of the public info endpoints through the shared client (token, timeouts, errors)."""
-    # The shared client has typed methods only for the identity and balance calls so far; its
-    # request helper gives these calls the same token, timeouts and error mapping.
-    return await get_backend_client()._request("GET", path)
+    return await get_backend_client().get_info(path)
 
 
 def _kwh(value: str | None) -> str:
