@@ -13,6 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.router import ConversationRouter
 from backend.settings import Settings
 
+# One wording for every endpoint that needs this conversation to have verified the account.
+NOT_VERIFIED_MESSAGE = "请先核验身份。 Identity not verified for this account in this conversation."
+
 # auto_error=False: a missing header must give our 401, not FastAPI's default 403.
 _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <SERVICE_TOKEN>")
 

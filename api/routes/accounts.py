@@ -9,7 +9,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict
 
-from api.deps import SessionDep, SettingsDep, require_service_token
+from api.deps import NOT_VERIFIED_MESSAGE, SessionDep, SettingsDep, require_service_token
 from backend.clock import ensure_utc
 from backend.services import accounts
 
@@ -21,7 +21,6 @@ CENT = Decimal("0.01")
 INVALID_ACCOUNT_NO_MESSAGE = (
     "户号格式不正确：户号是10位或13位数字。 Invalid account number: it has 10 or 13 digits."
 )
-NOT_VERIFIED_MESSAGE = "请先核验身份后再查询。 Identity not verified for this account in this conversation."
 NOT_FOUND_MESSAGE = "未找到该户号。 Account not found."
 
 

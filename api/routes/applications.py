@@ -21,7 +21,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
-from api.deps import SessionDep, SettingsDep, require_service_token
+from api.deps import NOT_VERIFIED_MESSAGE, SessionDep, SettingsDep, require_service_token
 from api.staff_auth import StaffDep
 from backend.services import applications as service
 from backend.services import audit
@@ -35,9 +35,6 @@ router = APIRouter(
 )
 staff_router = APIRouter(prefix="/api/v1/staff/applications", tags=["staff: applications"])
 
-NOT_VERIFIED_MESSAGE = (
-    "请先核验身份后再办理或查询。 Identity not verified for this account in this conversation."
-)
 NOT_FOUND_MESSAGE = "未找到该申请。 Application not found."
 NOT_CONFIRMED_MESSAGE = "客户尚未确认申请信息，不能受理。 The customer has not confirmed the summary."
 

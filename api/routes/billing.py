@@ -15,11 +15,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import SessionDep, SettingsDep, require_service_token
+from api.deps import NOT_VERIFIED_MESSAGE, SessionDep, SettingsDep, require_service_token
 from api.routes.accounts import (
     INVALID_ACCOUNT_NO_MESSAGE,
     NOT_FOUND_MESSAGE,
-    NOT_VERIFIED_MESSAGE,
     ErrorDetail,
 )
 from backend.clock import first_of_month, local_today

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from api.deps import SessionDep, SettingsDep, require_service_token
+from api.deps import NOT_VERIFIED_MESSAGE, SessionDep, SettingsDep, require_service_token
 from api.staff_auth import StaffDep
 from backend.address import ParsedAddress, default_parser, parse_address
 from backend.clock import ensure_utc
@@ -38,7 +38,6 @@ router = APIRouter(
 staff_router = APIRouter(prefix="/api/v1/staff/outages", tags=["staff: outages"])
 
 STAFF_CHANNEL = "console"
-NOT_VERIFIED_MESSAGE = "请先核验身份。 Identity not verified for this account in this conversation."
 
 
 class PlannedOutageIn(BaseModel):

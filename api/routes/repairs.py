@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from api.deps import SessionDep, SettingsDep, require_service_token
+from api.deps import NOT_VERIFIED_MESSAGE, SessionDep, SettingsDep, require_service_token
 from api.routes.outages import MatchOut, match_out
 from api.staff_auth import StaffDep
 from backend.clock import ensure_utc
@@ -29,7 +29,6 @@ from backend.services import accounts, repairs, workorders
 router = APIRouter(prefix="/api/v1", tags=["repairs"], dependencies=[Depends(require_service_token)])
 staff_router = APIRouter(prefix="/api/v1/staff/repairs", tags=["staff: repairs"])
 
-NOT_VERIFIED_MESSAGE = "请先核验身份。 Identity not verified for this account in this conversation."
 NOT_YOURS_MESSAGE = "该工单不属于本会话或已验证的户号。 Not lodged here and not of a verified account."
 
 

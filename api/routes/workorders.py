@@ -20,7 +20,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
-from api.deps import SessionDep, SettingsDep, require_service_token
+from api.deps import NOT_VERIFIED_MESSAGE, SessionDep, SettingsDep, require_service_token
 from api.staff_auth import StaffDep, require_role
 from backend.masking import mask_account_no, mask_phone
 from backend.models import Account, Ticket
@@ -33,7 +33,6 @@ customer_router = APIRouter(
 )
 staff_router = APIRouter(prefix="/api/v1/staff", tags=["staff: workorders"])
 
-NOT_VERIFIED_MESSAGE = "请先核验身份后再查询。 Identity not verified for this account in this conversation."
 NOT_FOUND_MESSAGE = "未找到该工单。 Work order not found."
 CustomerKind = Literal["complaint", "report", "suggestion", "praise", "service_request"]
 
