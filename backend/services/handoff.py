@@ -159,6 +159,28 @@ def _snapshot(handoff: Handoff) -> dict[str, Any]:
     }
 
 
+def _audit(
+    session: Session,
+    handoff: Handoff,
+    action: str,
+    *,
+    actor: str,
+    before: dict[str, Any],
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """One audit event for a change of this handoff, with its state before and after."""
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        entity_type="handoff",
+        entity_id=handoff.id,
+        channel=handoff.channel,
+        before=before,
+        after={**_snapshot(handoff), **(extra or {})},
+    )
+
+
 # ---------------------------------------------------------------- request, position, wait
 
 
@@ -188,16 +210,7 @@ def request_handoff(
         if cfg.priorities[priority] < existing.priority_rank:
             before = _snapshot(existing)
             existing.priority, existing.priority_rank = priority, cfg.priorities[priority]
-            audit.record(
-                session,
-                actor=actor,
-                action="handoff.reprioritise",
-                entity_type="handoff",
-                entity_id=existing.id,
-                channel=existing.channel,
-                before=before,
-                after=_snapshot(existing),
-            )
+            _audit(session, existing, "handoff.reprioritise", actor=actor, before=before)
         if summary:
             # The router may have queued first with little to say; the action's summary adds to it.
             existing.summary = {**(existing.summary or {}), **summary}
@@ -347,16 +360,7 @@ def claim(
     handoff.state, handoff.assigned_to = "agent", username
     handoff.claimed_at = handoff.claimed_at or (now or utcnow())
     _set_conversation_status(session, handoff, "agent")
-    audit.record(
-        session,
-        actor=actor,
-        action="handoff.claim",
-        entity_type="handoff",
-        entity_id=handoff.id,
-        channel=handoff.channel,
-        before=before,
-        after=_snapshot(handoff),
-    )
+    _audit(session, handoff, "handoff.claim", actor=actor, before=before)
     return handoff
 
 
@@ -385,16 +389,7 @@ def transfer(
         handoff.assigned_to, handoff.state = to_agent, "agent"
         handoff.claimed_at = handoff.claimed_at or utcnow()
         _set_conversation_status(session, handoff, "agent")
-    audit.record(
-        session,
-        actor=actor,
-        action="handoff.transfer",
-        entity_type="handoff",
-        entity_id=handoff.id,
-        channel=handoff.channel,
-        before=before,
-        after={**_snapshot(handoff), "note": note},
-    )
+    _audit(session, handoff, "handoff.transfer", actor=actor, before=before, extra={"note": note})
     return handoff
 
 
@@ -407,16 +402,7 @@ def hand_back(session: Session, handoff_id: int, *, actor: str, now: datetime | 
     conversation = _set_conversation_status(session, handoff, "bot")
     conversation.reply_address = None  # the openid is kept only while people own the conversation
     conversations.record_outbound(session, conversation, [HANDED_BACK_NOTICE], sender="system")
-    audit.record(
-        session,
-        actor=actor,
-        action="handoff.hand_back",
-        entity_type="handoff",
-        entity_id=handoff.id,
-        channel=handoff.channel,
-        before=before,
-        after=_snapshot(handoff),
-    )
+    _audit(session, handoff, "handoff.hand_back", actor=actor, before=before)
     return handoff
 
 
@@ -433,16 +419,7 @@ def close(
     conversation = _set_conversation_status(session, handoff, "closed")
     conversation.reply_address = None
     conversations.record_outbound(session, conversation, [CLOSED_NOTICE], sender="system")
-    audit.record(
-        session,
-        actor=actor,
-        action="handoff.close",
-        entity_type="handoff",
-        entity_id=handoff.id,
-        channel=handoff.channel,
-        before=before,
-        after={**_snapshot(handoff), "summary": summary.strip()},
-    )
+    _audit(session, handoff, "handoff.close", actor=actor, before=before, extra={"summary": summary.strip()})
     return handoff
 
 
