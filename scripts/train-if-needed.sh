@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 model=models/kefu.tar.gz
 stamp=models/kefu.fingerprint
-fingerprint=$( { cat bot/config.yml domain.yml; find data bot/jieba_dict bot/components -type f -name '*.yml' -o -type f -name '*.txt' -o -type f -name '*.py' | LC_ALL=C sort | xargs cat; } | sha256sum | cut -d' ' -f1)
+fingerprint=$( { cat bot/config.yml bot/entity_values.yml bot/entity_values.py domain.yml; find data bot/jieba_dict bot/components -type f -name '*.yml' -o -type f -name '*.txt' -o -type f -name '*.py' | LC_ALL=C sort | xargs cat; } | sha256sum | cut -d' ' -f1)
 if [ -f "$model" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$fingerprint" ]; then
   echo "model up to date: $model"
   exit 0
