@@ -518,8 +518,6 @@ class ValidateApplicationForm(BaseFormValidation):
         return {APPLICATION_CONFIRMED: verdict}
 
 
-
-
 class ActionAskApplicationAddress(_AskText):
     text = ASK_ADDRESS
 

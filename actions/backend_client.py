@@ -229,7 +229,6 @@ class BackendClient:
         except (KeyError, ArithmeticError, ValueError) as exc:
             raise BackendUnavailable(f"balance: malformed answer {body!r}") from exc
 
-
     # ---------------------------------------------------------------- outages, repairs, hazards (issue 5)
     # Plain JSON mappings: the shapes are those of api/routes/outages.py and api/routes/repairs.py.
 
@@ -264,7 +263,6 @@ class BackendClient:
         return await self._request(
             "GET", f"/api/v1/repairs/{ticket_no}", params={"conversation_id": conversation_id}
         )
-
 
     # ------------------------------------------------------ bills, usage, payments, tariffs (issue 4)
     # Plain JSON mappings: the shapes are those of api/routes/billing.py (amounts as strings).

@@ -348,8 +348,6 @@ class ValidateComplaintForm(BaseFormValidation):
         return {COMPLAINT_CONFIRMED: verdict}
 
 
-
-
 class ActionAskComplaintClass(Action):
     def name(self) -> str:
         return "action_ask_complaint_class"

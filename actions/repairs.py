@@ -29,6 +29,7 @@ from actions.forms import REQUESTED_SLOT, BaseFormValidation, latest_entity_valu
 from actions.forms import FixedQuestion as _Ask
 from actions.outages import beijing_now, describe_outage, local_time, when_text
 from actions.verification import channel_of, verified_accounts
+from bot.entity_values import canonical_value
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ FAULT_SLOTS = (
     FAULT_CONFIRM, FAULT_KNOWN,
 )  # fmt: skip
 
-FAULT_TYPES = ("全户停电", "跳闸", "电压低", "电表故障", "其他")
+FAULT_TYPES = ("全户停电", "跳闸", "电压低", "电表故障", "线路故障", "其他")
 # Faults whose cause is often the customer's own breaker or leakage protector.
 SELF_CHECK_TYPES = frozenset({"全户停电", "跳闸"})
 RESOLVED, STILL_NEEDED = "resolved", "still_needed"
@@ -101,18 +102,10 @@ def parse_phone(text: str) -> str | None:
 
 
 def parse_fault_type(text: str) -> str | None:
+    """The catalog's fault type for a span or a free-text answer (bot/entity_values.yml)."""
     if text in FAULT_TYPES:
         return text
-    keywords = [
-        ("跳闸", ("跳闸", "闸", "漏保", "空开", "开关")),
-        ("电压低", ("电压", "灯暗", "一闪", "带不动")),
-        ("电表故障", ("电表", "表不走", "表坏", "表计")),
-        ("全户停电", ("没电", "停电", "全家", "全户", "不来电")),
-    ]
-    for fault_type, words in keywords:
-        if any(word in text for word in words):
-            return fault_type
-    return "其他" if text.strip() else None
+    return canonical_value("fault_type", text) or ("其他" if text.strip() else None)
 
 
 def parse_self_check(text: str, intent: str | None) -> str | None:
@@ -307,7 +300,7 @@ class ValidateFaultForm(BaseFormValidation):
         return await super().run(dispatcher, tracker, domain)
 
     def _answers_yes_no(self, tracker: Tracker) -> bool:
-        """"合上了，来电了" reads like an outage question to NLU, but answers "来电了吗？"."""
+        """ "合上了，来电了" reads like an outage question to NLU, but answers "来电了吗？"."""
         text = str(tracker.latest_message.get("text") or "")
         requested = tracker.get_slot(REQUESTED_SLOT)
         if requested == FAULT_SELF_CHECK:
@@ -417,8 +410,6 @@ class ActionAskFaultConfirm(Action):
     ) -> list[EventType]:
         dispatcher.utter_message(text=_summary(tracker), buttons=CONFIRM_BUTTONS)
         return []
-
-
 
 
 class ActionAskFaultAddress(_Ask):

@@ -183,3 +183,17 @@ async def test_describe_repair_tells_progress_and_arrival_check(backend: str, co
         "extra": repair,
     }
     assert "当前：抢修人员已到达现场" in fault.describe_repair(nested)
+
+
+@pytest.mark.parametrize(
+    ("answer", "fault_type"),
+    [
+        ("进户线断了", "线路故障"),
+        ("空开跳了合不上", "跳闸"),
+        ("电表黑屏", "电表故障"),
+        ("说不好", "其他"),
+        ("", None),
+    ],
+)
+def test_free_text_answers_map_to_the_catalog_fault_types(answer: str, fault_type: str | None) -> None:
+    assert fault.parse_fault_type(answer) == fault_type
