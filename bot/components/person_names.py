@@ -53,6 +53,7 @@ COMPOUND_SURNAMES = (
 # one ("我是", "俺是") a place or a role may follow instead ("我是七里营的", "我是房东"), so
 # the candidate must also not be an ordinary dictionary word.
 _KIN = (
+    r"(?:那个|就是|这个|嗯|呃|啊|\s)*"  # hotline fillers: 户主是呃那个王建国
     r"(?:我|俺|咱)?"
     r"(?:爷爷|奶奶|父亲|母亲|老公|对象|媳妇|老伴|儿子|闺女|女儿|爸|妈|爹|娘|爷|奶|哥|姐|弟|妹)?"
 )

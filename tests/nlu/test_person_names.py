@@ -21,6 +21,7 @@ from bot.components.person_names import PersonNameExtractor, introduced_names, r
         ("姓名：杜秀云 电话13803731234", ["杜秀云"]),
         ("我是户主崔国庆", ["崔国庆"]),
         ("俺是宋大勇", ["宋大勇"]),
+        ("嗯户主是呃那个俺爹武振中", ["武振中"]),  # hotline fillers
     ],
 )
 def test_introduced_names_are_found(text: str, names: list[str]) -> None:
