@@ -21,26 +21,32 @@ RULES_PATH = Path(__file__).resolve().parent / "entity_values.yml"
 class Rule:
     value: str
     keywords: tuple[str, ...]
+    broad: tuple[str, ...] = ()  # tried only after every value's keywords failed
 
 
 Rules = Mapping[str, Sequence[Rule]]
 
 
 def parse_rules(raw: Mapping[str, Any]) -> dict[str, tuple[Rule, ...]]:
-    """Validate the YAML structure: entity -> list of {value, keywords}."""
+    """Validate the YAML structure: entity -> list of {value, keywords[, broad]}."""
     rules: dict[str, tuple[Rule, ...]] = {}
     for entity, entries in raw.items():
         if not isinstance(entries, list) or not entries:
             raise ValueError(f"entity_values: {entity} must have a list of rules")
         parsed = []
         for entry in entries:
-            value, keywords = entry.get("value"), entry.get("keywords")
-            well_formed = isinstance(keywords, list) and all(isinstance(k, str) and k for k in keywords)
-            if not value or not well_formed:
+            value, keywords, broad = entry.get("value"), entry.get("keywords"), entry.get("broad", [])
+            if not value or not _word_list(keywords) or not _word_list(broad, allow_empty=True):
                 raise ValueError(f"entity_values: bad rule under {entity}: {entry!r}")
-            parsed.append(Rule(str(value), tuple(keywords)))
+            parsed.append(Rule(str(value), tuple(keywords), tuple(broad)))
         rules[str(entity)] = tuple(parsed)
     return rules
+
+
+def _word_list(words: Any, allow_empty: bool = False) -> bool:
+    if not isinstance(words, list) or (not words and not allow_empty):
+        return False
+    return all(isinstance(word, str) and word for word in words)
 
 
 @lru_cache(maxsize=4)
@@ -53,7 +59,8 @@ def canonical_value(entity: str, text: str, rules: Rules | None = None) -> str |
     """The canonical value for a span of `entity`, or None when no rule applies.
 
     A value that already is canonical maps to itself; otherwise the first rule with a
-    keyword inside the span wins.
+    keyword inside the span wins, and only then the first with a broad keyword (a lone
+    "跳" is 跳闸, but "电表乱跳" is 电表故障).
     """
     table = (rules if rules is not None else load_rules()).get(entity)
     if not table:
@@ -61,7 +68,8 @@ def canonical_value(entity: str, text: str, rules: Rules | None = None) -> str |
     compact = "".join(str(text).split())
     if any(compact == rule.value for rule in table):
         return compact
-    for rule in table:
-        if any(keyword in compact for keyword in rule.keywords):
-            return rule.value
+    for words in (lambda rule: rule.keywords, lambda rule: rule.broad):
+        for rule in table:
+            if any(keyword in compact for keyword in words(rule)):
+                return rule.value
     return None

@@ -32,6 +32,10 @@ def test_rules_name_exactly_the_catalog_values() -> None:
         ("fault_type", "灯忽明忽暗", "电压低"),
         ("fault_type", "一点电都木有", "全户停电"),
         ("fault_type", "线路故障", "线路故障"),
+        ("fault_type", "跳", "跳闸"),  # broad keyword
+        ("fault_type", "电表乱跳", "电表故障"),  # a keyword beats another value's broad keyword
+        ("fault_type", "特别暗", "电压低"),
+        ("fault_type", "电线", "线路故障"),  # 线 before 电
         ("business_type", "装个电表", "新装"),
         ("business_type", "屋顶装光伏", "光伏并网"),  # not 新装 although it says 装
         ("business_type", "减少容量", "减容"),
@@ -60,6 +64,8 @@ def test_malformed_rules_are_refused() -> None:
         parse_rules({"fault_type": [{"value": "跳闸"}]})
     with pytest.raises(ValueError, match="rating"):
         parse_rules({"rating": []})
+    with pytest.raises(ValueError, match="broad"):
+        parse_rules({"fault_type": [{"value": "跳闸", "keywords": ["闸"], "broad": [""]}]})
 
 
 def test_component_rewrites_only_non_canonical_values() -> None:
