@@ -13,7 +13,7 @@ N         ?= 100000
 export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help run setup venvs train db test test-backend test-bot test-e2e test-browser browser-deps lint validate eval-nlu nlu-gate bench seed-bulk audit-verify clean
+.PHONY: help run setup venvs train db test test-backend test-bot test-e2e test-browser browser-deps lint validate eval-nlu tune-fallback nlu-gate bench seed-bulk audit-verify clean
 
 help:
 	@echo "make run          start api (:8000), Rasa (:5005) and actions (:5055) with demo data"
@@ -21,6 +21,7 @@ help:
 	@echo "make train        train the Rasa model if data or config changed"
 	@echo "make lint         ruff + mypy on backend/ and api/"
 	@echo "make eval-nlu     held-out NLU evaluation (reports/nlu/)"
+	@echo "make tune-fallback  fallback thresholds by cross-validation on data/nlu (reports/nlu/)"
 	@echo "make bench        benchmarks (print their figures)"
 	@echo "make seed-bulk N=100000   add synthetic customers for load tests"
 	@echo "make audit-verify check the audit hash chain"
@@ -89,6 +90,10 @@ test: venvs lint validate test-backend train test-bot test-e2e test-browser nlu-
 
 eval-nlu: $(VENV_BOT)/.installed train
 	$(PY_BOT) scripts/eval_nlu.py --model models --out reports/nlu
+
+# Trains one NLU model per fold (a few minutes each); never reads the held-out set.
+tune-fallback: $(VENV_BOT)/.installed
+	$(PY_BOT) scripts/tune_fallback.py --folds 3 --out reports/nlu
 
 # --- operations -------------------------------------------------------------
 bench: setup
