@@ -55,7 +55,7 @@ run: setup
 
 # --- quality ----------------------------------------------------------------
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check backend api actions tests scripts bench
+	$(VENV)/bin/ruff check backend api actions bot tests scripts bench
 	$(VENV)/bin/mypy backend api
 
 validate: $(VENV_BOT)/.installed
