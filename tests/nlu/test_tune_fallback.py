@@ -286,3 +286,31 @@ def test_table_rows_span_the_current_and_the_best_setting() -> None:
     assert {(0.4, 0.1), (0.5, 0.1), (0.6, 0.1), (0.75, 0.0), (0.85, 0.0), (0.9, 0.0)} <= set(shown)
     # ... and one cheapest row for every threshold in between, nothing outside 0.4..0.9.
     assert {t for t, _ in shown} == {round(0.4 + 0.05 * i, 2) for i in range(11)}
+
+
+def _rated(t: float, cost: float, correct: float, needless: float) -> dict[str, float]:
+    return {
+        "threshold": t,
+        "ambiguity": 0.0,
+        "cost": cost,
+        "answered_correct": correct,
+        "fallback_on_correct": needless,
+    }
+
+
+def test_needless_share_is_over_the_messages_the_model_got_right() -> None:
+    assert tf.needless_share(_rated(0.5, 0.1, correct=0.75, needless=0.05)) == pytest.approx(0.0625)
+    assert tf.needless_share(_rated(0.5, 0.1, correct=0.0, needless=0.0)) == 0.0
+
+
+def test_the_cap_excludes_thresholds_that_ask_too_many_understood_customers_again() -> None:
+    rows = [
+        _rated(0.5, 0.16, correct=0.77, needless=0.03),  # 3.8 % needless
+        _rated(0.6, 0.15, correct=0.76, needless=0.04),  # 5.0 %: exactly at the cap, allowed
+        _rated(0.9, 0.12, correct=0.66, needless=0.14),  # 17.5 %: cheapest, over the cap
+    ]
+    assert tf.best_row(rows)["threshold"] == 0.9
+    assert tf.best_row(rows, max_needless=0.05)["threshold"] == 0.6
+    assert tf.best_row(rows, max_needless=0.04)["threshold"] == 0.5
+    with pytest.raises(ValueError, match="within 1%"):
+        tf.best_row(rows, max_needless=0.01)
