@@ -94,10 +94,10 @@ def known_places() -> tuple[str, ...]:
 
 @lru_cache(maxsize=1)
 def _word_tags() -> dict[str, str]:
-    """jieba's dictionary with part-of-speech tags (loaded once, about half a second)."""
+    """jieba's dictionary with part-of-speech tags (read once by jieba.posseg, about half a second)."""
     import jieba.posseg
 
-    return dict(jieba.posseg.dt.word_tag_tab)
+    return jieba.posseg.dt.word_tag_tab
 
 
 def is_ordinary_word(candidate: str) -> bool:
@@ -126,7 +126,7 @@ def name_at(text: str, start: int, loose: bool = False) -> str | None:
         return None
     name = rest[: surname + len(given)]
     following = rest[len(name) :]
-    if following.startswith(_STAFF_TITLES) or name.endswith(_STAFF_TITLES):
+    if is_staff(name, rest, len(name)):
         return None
     if name[-1] in _PLACE_SUFFIXES or (following and following[0] in _PLACE_SUFFIXES):
         return None
@@ -197,6 +197,10 @@ class PersonNameExtractor(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> PersonNameExtractor:
+        # Read the place list and jieba's tagged dictionary when the model loads, not while
+        # the first customer waits for an answer.
+        known_places()
+        _word_tags()
         return cls()
 
     def process(self, messages: list[Message]) -> list[Message]:
