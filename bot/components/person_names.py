@@ -157,19 +157,17 @@ def _overlaps(a_start: int, a_end: int, b_start: int, b_end: int) -> bool:
 
 
 def resolve_names(text: str, entities: Iterable[dict[str, Any]], extractor: str) -> list[dict[str, Any]]:
-    """Entities with person_name fixed: introduced names win over overlapping guesses."""
+    """Entities with person_name fixed: an introduced name claims its span from every
+    overlapping guess (a cut-short name, or DIET calling the name a fault_type)."""
     introduced = introduced_names(text)
+    spans = [(s, e) for s, e, _ in introduced]
     kept: list[dict[str, Any]] = []
     for entity in entities:
-        if entity.get(ENTITY_ATTRIBUTE_TYPE) != ENTITY:
-            kept.append(entity)
-            continue
         value = str(entity.get(ENTITY_ATTRIBUTE_VALUE) or "")
         start, end = entity.get(ENTITY_ATTRIBUTE_START), entity.get(ENTITY_ATTRIBUTE_END)
-        if len(value) < 2 or is_staff(value, text, end):
-            continue
-        spans = [(s, e) for s, e, _ in introduced]
         if start is not None and end is not None and any(_overlaps(start, end, s, e) for s, e in spans):
+            continue
+        if entity.get(ENTITY_ATTRIBUTE_TYPE) == ENTITY and (len(value) < 2 or is_staff(value, text, end)):
             continue
         kept.append(entity)
     for start, end, name in introduced:

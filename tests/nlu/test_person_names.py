@@ -59,6 +59,19 @@ def test_a_truncated_guess_is_replaced_and_staff_and_single_characters_dropped()
     assert text[name["start"] : name["end"]] == "武振中"
 
 
+def test_an_introduced_name_claims_its_span_from_other_entity_types() -> None:
+    text = "户主是俺爹武振中 家里没电了"
+    guesses = [
+        {"entity": "fault_type", "value": "武振中", "start": 5, "end": 8},  # seen from the trained model
+        {"entity": "fault_type", "value": "没电", "start": 11, "end": 13},
+    ]
+    resolved = resolve_names(text, guesses, "PersonNameExtractor")
+    assert [(e["entity"], e["value"]) for e in resolved] == [
+        ("fault_type", "没电"),
+        ("person_name", "武振中"),
+    ]
+
+
 def test_a_bare_name_from_the_model_is_kept() -> None:
     guesses = [{"entity": "person_name", "value": "李秀兰", "start": 0, "end": 3}]
     assert resolve_names("李秀兰", guesses, "PersonNameExtractor") == guesses
