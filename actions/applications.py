@@ -539,15 +539,11 @@ class ActionAskApplicationSurveyTime(_AskText):
         return "action_ask_application_survey_time"
 
 
-class ActionAskApplicationSupplyClass(Action):
+class ActionAskApplicationSupplyClass(_AskText):
+    text, buttons = ASK_SUPPLY_CLASS, SUPPLY_CLASS_BUTTONS
+
     def name(self) -> str:
         return "action_ask_application_supply_class"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        dispatcher.utter_message(text=ASK_SUPPLY_CLASS, buttons=SUPPLY_CLASS_BUTTONS)
-        return []
 
 
 class ActionAskApplicationCapacity(Action):

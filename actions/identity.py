@@ -26,7 +26,7 @@ from actions.customer_input import (
     mask_account_no,
     parse_identity_factor,
 )
-from actions.forms import REQUESTED_SLOT, BaseFormValidation, latest_entity_value
+from actions.forms import REQUESTED_SLOT, BaseFormValidation, FixedQuestion, latest_entity_value
 from actions.verification import (
     ACCOUNT_NO,
     IDENTITY_CHECK,
@@ -179,15 +179,11 @@ class ValidateVerifyForm(BaseFormValidation):
         return [*attempt.events, SlotSet(ACCOUNT_NO, None), SlotSet(IDENTITY_CHECK, None)]
 
 
-class ActionAskAccountNo(Action):
+class ActionAskAccountNo(FixedQuestion):
+    text = replies.ASK_ACCOUNT_NO
+
     def name(self) -> str:
         return "action_ask_account_no"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        dispatcher.utter_message(text=replies.ASK_ACCOUNT_NO)
-        return []
 
 
 class ActionAskIdentityCheck(Action):

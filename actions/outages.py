@@ -21,7 +21,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import replies
 from actions.backend_client import BackendError, get_backend_client
-from actions.forms import BaseFormValidation, latest_entity_value
+from actions.forms import BaseFormValidation, FixedQuestion, latest_entity_value
 from actions.verification import verified_accounts
 
 logger = logging.getLogger(__name__)
@@ -216,15 +216,11 @@ class ActionQueryOutage(Action):
         return [SlotSet(OUTAGE_DAY, day_phrase), FollowupAction(OUTAGE_FORM)]
 
 
-class ActionAskOutagePlace(Action):
+class ActionAskOutagePlace(FixedQuestion):
+    text = ASK_PLACE
+
     def name(self) -> str:
         return "action_ask_outage_place"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        dispatcher.utter_message(text=ASK_PLACE)
-        return []
 
 
 class ValidateOutageForm(BaseFormValidation):
